@@ -1,0 +1,1 @@
+"""One module per part of the report: experiment result in, `report.Section` (with figures) out."""
