@@ -1,6 +1,7 @@
 """`lenetlab reproduce`: every part of the document in order, one report at the end.
 
-Each part is a function of a `Context` returning a report `Section`; the full run follows the
+Each part is a function `part(ctx: Context) -> Section` in its `lenetlab.sections` module:
+it loads what it needs through the context, runs its experiment and draws. The full run follows the
 document's recipes, `quick` shrinks data and epochs so that the whole report builds in minutes
 (and says so on the page).
 """
@@ -23,12 +24,10 @@ import torch
 import lenetlab
 from lenetlab.data import load_mnist
 from lenetlab.devices import describe, resolve_device
-from lenetlab.experiments import lenet as lenet_experiment
-from lenetlab.experiments import parameters as parameters_experiment
 from lenetlab.report import Section, write_report
 from lenetlab.sections import lenet as lenet_section
 from lenetlab.sections import parameters as parameters_section
-from lenetlab.training import ProgressFactory, Split, TrainConfig
+from lenetlab.training import ProgressFactory, Split
 
 
 @dataclass
@@ -59,25 +58,10 @@ class Context:
         return cmd + flags
 
 
-def part_parameters(ctx: Context) -> Section:
-    return parameters_section.section(parameters_experiment.run())
-
-
-def part_lenet(ctx: Context) -> Section:
-    epochs, limit = (2, 10_000) if ctx.quick else (10, None)
-    config = TrainConfig(epochs=epochs, seed=ctx.seed, device=ctx.device_name)
-    result = lenet_experiment.run(
-        config, ctx.split("train", limit), ctx.split("test"), progress=ctx.progress
-    )
-    cmd = ctx.command("lenetlab train --model lenet5" + (" --epochs 2 --train-limit 10000"
-                                                          if ctx.quick else ""))
-    return lenet_section.section(result, cmd, quick=ctx.quick)
-
-
 # (key, what the progress display calls it, the part)
 PARTS: list[tuple[str, str, Callable[[Context], Section]]] = [
-    ("p2", "P2 parameter counts", part_parameters),
-    ("p7", "P7 LeNet-5 training (table and full C3)", part_lenet),
+    ("p2", "P2 parameter counts", parameters_section.part),
+    ("p7", "P7 LeNet-5 training (table and full C3)", lenet_section.part),
 ]
 
 

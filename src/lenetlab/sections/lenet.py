@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+from lenetlab.experiments import lenet
 from lenetlab.experiments.lenet import LenetResult
 from lenetlab.figures import figure, png
 from lenetlab.layers import C3_TABLE
 from lenetlab.report import Comparison, Figure, Section, Table
 from lenetlab.sections.common import pct, thousands
+from lenetlab.training import TrainConfig
+
+if TYPE_CHECKING:
+    from lenetlab.reproduce import Context
 
 
 def curves(result: LenetResult) -> bytes:
@@ -131,3 +138,11 @@ def section(result: LenetResult, command: str, quick: bool = False) -> Section:
         results={v: r.metrics() for v, r in runs.items()}
         | {"confusion": result.confusion.tolist()},
     )
+
+
+def part(ctx: Context) -> Section:
+    epochs, limit = (2, 10_000) if ctx.quick else (10, None)
+    config = TrainConfig(epochs=epochs, seed=ctx.seed, device=ctx.device_name)
+    result = lenet.run(config, ctx.split("train", limit), ctx.split("test"), progress=ctx.progress)
+    quick_flags = f" --epochs {epochs} --train-limit {limit}" if ctx.quick else ""
+    return section(result, ctx.command("lenetlab train --model lenet5" + quick_flags), ctx.quick)

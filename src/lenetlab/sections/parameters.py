@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from lenetlab.experiments import parameters
 from lenetlab.experiments.parameters import ParameterResult
 from lenetlab.report import Comparison, Section, Table
 from lenetlab.sections.common import thousands
+
+if TYPE_CHECKING:
+    from lenetlab.reproduce import Context
 
 HEADER = ["layer", "kind", "output", "weight", "parameters", "multiply-adds", "connections"]
 
@@ -57,3 +63,7 @@ def section(result: ParameterResult) -> Section:
             for m in result.layers
         },
     )
+
+
+def part(ctx: Context) -> Section:
+    return section(parameters.run())
