@@ -12,10 +12,10 @@ import logging
 import sys
 
 from lenetlab import __version__
-from lenetlab.cli import data, models, reproduce, training
+from lenetlab.cli import data, filters, losses, models, reproduce, training
 from lenetlab.errors import LenetlabError
 
-COMMANDS = (reproduce, data, models, training)
+COMMANDS = (reproduce, data, models, training, filters, losses)
 
 
 def build_parser() -> argparse.ArgumentParser:
