@@ -92,7 +92,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(splits, tmp_path):
 
 def test_checkpoint_round_trip_and_damaged_files(splits, tmp_path):
     result = train(replace(CONFIG, epochs=1), *splits, out_dir=tmp_path)
-    model, config, state = model_from_checkpoint(tmp_path / CHECKPOINT)
+    model, config, _ = model_from_checkpoint(tmp_path / CHECKPOINT)
     assert config == replace(CONFIG, epochs=1)
     assert evaluate(model, splits[1]) == evaluate(result.model, splits[1])
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
