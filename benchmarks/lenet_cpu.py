@@ -1,0 +1,64 @@
+"""LeNet-5, the document's recipe: the document's code path against lenetlab, same run.
+
+    python benchmarks/lenet_cpu.py [--epochs 10] [--seed 0]
+
+Prints both training times, both test accuracies and the speed-up. Also checks that the two
+implementations compute the same function: the document's weights copied into lenetlab's
+model give the same logits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+
+import torch
+
+from lenetlab.data import load_mnist
+from lenetlab.devices import describe
+from lenetlab.models import lenet5
+from lenetlab.training import Split, TrainConfig, train
+
+from document_lenet import DocumentLeNet5, train_document
+
+
+def copy_weights(doc: DocumentLeNet5):
+    """lenetlab's LeNet-5 holding the document model's weights (C3 kernels in table order)."""
+    ours = lenet5("table")
+    state = {k: v for k, v in doc.state_dict().items() if not k.startswith("c3.")}
+    state["c3.weight"] = torch.cat([c.weight[0] for c in doc.c3.convs])
+    state["c3.bias"] = torch.cat([c.bias for c in doc.c3.convs])
+    ours.load_state_dict(state)
+    return ours
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    train_arrays, test_arrays = load_mnist("train"), load_mnist("test")
+    cpu = torch.device("cpu")
+    print(f"# LeNet-5, {args.epochs} epochs, {describe(cpu)}, torch {torch.__version__}, "
+          f"Python {platform.python_version()}")
+
+    doc = train_document(train_arrays, test_arrays, args.epochs, args.seed)
+    x = torch.rand(8, 1, 28, 28)
+    with torch.no_grad():
+        same = torch.allclose(doc["model"](x), copy_weights(doc["model"])(x), atol=1e-5)
+    print(f"same function as the document's model (weights copied across): {same}")
+
+    result = train(TrainConfig(epochs=args.epochs, seed=args.seed, device="cpu"),
+                   Split.from_arrays(*train_arrays, cpu), Split.from_arrays(*test_arrays, cpu))
+    rows = [("document code", doc["train_seconds"], doc["test_accuracy"]),
+            ("lenetlab", result.train_seconds, result.test_accuracy)]
+    print(f"{'':15} {'train s':>9} {'s/epoch':>8} {'test acc':>9}")
+    for name, seconds, acc in rows:
+        print(f"{name:15} {seconds:9.1f} {seconds / args.epochs:8.2f} {100 * acc:8.2f}%")
+    print(f"speed-up: {doc['train_seconds'] / result.train_seconds:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
