@@ -25,6 +25,8 @@ import lenetlab
 from lenetlab.data import load_mnist
 from lenetlab.devices import describe, resolve_device
 from lenetlab.report import Section, write_report
+from lenetlab.sections import commutation as commutation_section
+from lenetlab.sections import filters as filters_section
 from lenetlab.sections import lenet as lenet_section
 from lenetlab.sections import parameters as parameters_section
 from lenetlab.training import ProgressFactory, Split
@@ -60,7 +62,10 @@ class Context:
 
 # (key, what the progress display calls it, the part)
 PARTS: list[tuple[str, str, Callable[[Context], Section]]] = [
+    ("p1", "P1 finite differences as a convolution", filters_section.part_p1),
     ("p2", "P2 parameter counts", parameters_section.part),
+    ("p3", "P3 grayscale as a 1×1 convolution", filters_section.part_p3),
+    ("p4", "P4 max-pooling and monotone activations", commutation_section.part),
     ("p7", "P7 LeNet-5 training (table and full C3)", lenet_section.part),
 ]
 
