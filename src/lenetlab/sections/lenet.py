@@ -109,7 +109,7 @@ def section(result: LenetResult, command: str, quick: bool = False) -> Section:
     device = table.device
     comparisons = [
         Comparison("LeNet-5 parameters", "60,806", thousands(table.params), device, command),
-        Comparison("test accuracy after 10 epochs" + (" (quick: fewer)" if quick else ""),
+        Comparison("test accuracy after 10 epochs" + (" (quick: after 1)" if quick else ""),
                    "98.67%", pct(table.test_accuracy), device, command),
         Comparison("training time", "189.8 s (author's machine)",
                    f"{table.train_seconds:.1f} s", device, command),
@@ -141,8 +141,8 @@ def section(result: LenetResult, command: str, quick: bool = False) -> Section:
 
 
 def part(ctx: Context) -> Section:
-    epochs, limit = (2, 10_000) if ctx.quick else (10, None)
+    epochs = 1 if ctx.quick else 10  # quick: one pass over all 60,000 images instead of ten
     config = TrainConfig(epochs=epochs, seed=ctx.seed, device=ctx.device_name)
-    result = lenet.run(config, ctx.split("train", limit), ctx.split("test"), progress=ctx.progress)
-    quick_flags = f" --epochs {epochs} --train-limit {limit}" if ctx.quick else ""
+    result = lenet.run(config, ctx.split("train"), ctx.split("test"), progress=ctx.progress)
+    quick_flags = f" --epochs {epochs}" if ctx.quick else ""
     return section(result, ctx.command("lenetlab train --model lenet5" + quick_flags), ctx.quick)
