@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from lenetlab.layers import C3_TABLE, TableConv2d
+from lenetlab.lenet1998 import lenet5_1998
 
 
 class LeNet5(nn.Module):
@@ -53,6 +54,9 @@ def lenet5(c3: Literal["table", "full"] = "table") -> LeNet5:
 MODELS = {
     "lenet5": (lambda: lenet5("table"), (1, 28, 28)),
     "lenet5-full": (lambda: lenet5("full"), (1, 28, 28)),
+    # LeCun et al. 1998 itself: RBF outputs (smallest wins), trainable subsampling; it pads
+    # the 28×28 digit to 32×32 with the paper's levels internally.
+    "lenet5-1998": (lenet5_1998, (1, 28, 28)),
 }
 
 

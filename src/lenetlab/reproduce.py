@@ -28,6 +28,7 @@ from lenetlab.report import Section, write_report
 from lenetlab.sections import commutation as commutation_section
 from lenetlab.sections import filters as filters_section
 from lenetlab.sections import lenet as lenet_section
+from lenetlab.sections import paper as paper_section
 from lenetlab.sections import parameters as parameters_section
 from lenetlab.training import ProgressFactory, Split
 
@@ -67,6 +68,7 @@ PARTS: list[tuple[str, str, Callable[[Context], Section]]] = [
     ("p3", "P3 grayscale as a 1×1 convolution", filters_section.part_p3),
     ("p4", "P4 max-pooling and monotone activations", commutation_section.part),
     ("p7", "P7 LeNet-5 training (table and full C3)", lenet_section.part),
+    ("p7+", "P7+ the 1998 LeNet-5 (RBF outputs, SDLM)", paper_section.part),
 ]
 
 
