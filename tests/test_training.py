@@ -117,3 +117,22 @@ def test_document_recipe_reaches_its_accuracy_on_real_mnist(real_mnist):
     test_split = Split.from_arrays(*load_mnist("test", real_mnist), CPU)
     result = train(TrainConfig(seed=0, device="cpu"), train_split, test_split)
     assert result.test_accuracy >= 0.983
+
+
+def test_compiled_step_computes_the_same_function_as_eager(splits):
+    """torch.compile fuses kernels but must not change the recipe: same weights after an epoch,
+    to float tolerance (fused arithmetic rounds differently)."""
+    config = replace(CONFIG, epochs=1)
+    eager = train(replace(config, engine="eager"), *splits)
+    compiled = train(replace(config, engine="compile"), *splits)
+    assert compiled.engine == "compile" and eager.engine == "eager"
+    for name, w in eager.model.state_dict().items():
+        torch.testing.assert_close(compiled.model.state_dict()[name], w, rtol=1e-4, atol=1e-5)
+
+
+def test_auto_engine_compiles_only_long_runs():
+    from lenetlab.training import choose_engine
+
+    assert choose_engine("auto", 100) == "eager"
+    assert choose_engine("eager", 10**6) == "eager"
+    assert choose_engine("compile", 1) == "compile"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,6 +31,10 @@ from lenetlab.models import build_model
 
 CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_FORMAT = "lenetlab-checkpoint-1"
+ENGINES = ("auto", "eager", "compile")
+# torch.compile costs tens of seconds up front and then runs each step about 2-3x faster on
+# these CPUs (benchmarks/README.md); below this many steps eager mode finishes first.
+COMPILE_MIN_STEPS = 2_000
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class TrainConfig:
     device: str = "auto"  # "auto" | "cpu" | "cuda"; changes speed, never the arithmetic recipe
     train_limit: int | None = None  # use only the first N training images (quick runs, tests)
     test_limit: int | None = None  # evaluate on the first N test images only
+    engine: str = "auto"  # "eager" | "compile" | "auto": compile when the run is long enough
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -51,6 +57,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
 
 
 @dataclass
@@ -70,6 +78,7 @@ class TrainResult:
     params: int
     device: str
     model: nn.Module = field(repr=False)
+    engine: str = "eager"  # how the training step ran: "eager" or "compile"
 
     @property
     def test_accuracy(self) -> float:
@@ -89,6 +98,7 @@ class TrainResult:
             "epochs": len(self.history),
             "seed": self.config.seed,
             "device": self.device,
+            "engine": self.engine,
             "config": asdict(self.config),
             "history": [asdict(r) for r in self.history],
         }
@@ -187,9 +197,10 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def _check_resumable(saved: dict[str, Any], config: TrainConfig) -> None:
-    """A resumed run must be the same run: only the number of epochs (and device) may change."""
+    """A resumed run must be the same run: only epochs, device and engine may change."""
     ours = asdict(config)
-    clash = [k for k, v in saved.items() if k not in ("epochs", "device") and ours.get(k) != v]
+    free = ("epochs", "device", "engine")
+    clash = [k for k, v in saved.items() if k not in free and ours.get(k, v) != v]
     if clash:
         detail = ", ".join(f"{k}: checkpoint {saved[k]!r} vs now {ours.get(k)!r}" for k in clash)
         raise CheckpointError(f"cannot resume a different run ({detail})")
@@ -212,6 +223,9 @@ def train(
     device = resolve_device(config.device)
     ckpt_path = Path(out_dir) / CHECKPOINT if out_dir is not None else None
     model = seeded_model(config.model, config.seed).to(device)
+    steps = math.ceil(len(train_data) / config.batch_size)
+    engine = choose_engine(config.engine, steps * config.epochs)
+    forward = torch.compile(model, dynamic=False) if engine == "compile" else model
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)
     order = torch.Generator().manual_seed(config.seed)
     history: list[EpochRecord] = []
@@ -226,7 +240,6 @@ def train(
         history = [EpochRecord(**r) for r in state["history"]]
 
     n, bs = len(train_data), config.batch_size
-    steps = math.ceil(n / bs)
     check_every = 50  # steps between loss read-backs: a host sync, so not every step
     for epoch in range(len(history) + 1, config.epochs + 1):
         bar = (progress or (lambda *_: _Silent()))(steps, f"epoch {epoch}/{config.epochs}")
@@ -240,7 +253,7 @@ def train(
         for step in range(steps):
             idx = perm[step * bs : (step + 1) * bs]
             x, y = train_data.x[idx], train_data.y[idx]
-            logits = model(x)
+            logits = forward(x)
             loss = F.cross_entropy(logits, y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -274,7 +287,15 @@ def train(
                 "order": order.get_state(),
                 "history": [asdict(r) for r in history],
             })
-    return TrainResult(config, history, count_parameters(model), str(device), model)
+    return TrainResult(config, history, count_parameters(model), str(device), model, engine)
+
+
+def choose_engine(engine: str, total_steps: int) -> str:
+    """"auto" compiles long runs when a C++ compiler is there for TorchInductor."""
+    if engine != "auto":
+        return engine
+    has_compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    return "compile" if total_steps >= COMPILE_MIN_STEPS and has_compiler else "eager"
 
 
 def model_from_checkpoint(path: str | os.PathLike) -> tuple[nn.Module, TrainConfig, dict]:

@@ -23,7 +23,15 @@ from lenetlab.errors import LenetlabError
 from lenetlab.experiments import paper
 from lenetlab.models import MODELS
 from lenetlab.sections import paper as paper_section
-from lenetlab.training import Split, TrainConfig, evaluate, model_from_checkpoint, train
+from lenetlab.training import (
+    ENGINES,
+    Split,
+    TrainConfig,
+    choose_engine,
+    evaluate,
+    model_from_checkpoint,
+    train,
+)
 
 DEFAULTS = TrainConfig()
 
@@ -51,6 +59,9 @@ def register(sub) -> None:
                         "the recipe's for lenet5-1998)")
     parser.add_argument("--batch-size", type=positive_int, default=DEFAULTS.batch_size)
     parser.add_argument("--lr", type=positive_float, default=DEFAULTS.lr, help="SGD step size")
+    parser.add_argument("--engine", choices=ENGINES, default="auto",
+                        help="how the step runs: plain eager PyTorch, or torch.compile (same "
+                        "function, fused kernels); 'auto' compiles runs of 2,000+ steps")
     parser.add_argument("--train-limit", type=positive_int, default=None, metavar="N",
                         help="train on the first N training images only")
     parser.add_argument("--out", type=Path, default=Path("runs/lenet5"),
@@ -73,11 +84,13 @@ def run_train(args: argparse.Namespace) -> int:
     config = TrainConfig(model=args.model, epochs=args.epochs or DEFAULTS.epochs,
                          batch_size=args.batch_size,
                          lr=args.lr, seed=args.seed, device=args.device,
-                         train_limit=args.train_limit)
+                         train_limit=args.train_limit, engine=args.engine)
     device = resolve_device(args.device)
     train_data = Split.from_arrays(*load_mnist("train", args.data_dir), device, args.train_limit)
     test_data = Split.from_arrays(*load_mnist("test", args.data_dir), device)
-    print(f"training {config.model} on {len(train_data):,} images, {device}, seed {config.seed}")
+    engine = choose_engine(config.engine, config.epochs * -(-len(train_data) // config.batch_size))
+    print(f"training {config.model} on {len(train_data):,} images, {device}, seed {config.seed}, "
+          f"{engine} engine")
     result = train(config, train_data, test_data, out_dir=args.out, resume=args.resume,
                    progress=progress_factory(args))
     print_table(["epoch", "train loss", "train acc", "test loss", "test acc", "seconds"],
