@@ -114,11 +114,13 @@ def run_recipe(args: argparse.Namespace) -> int:
     test_data = Split.from_arrays(*load_mnist("test", args.data_dir), device)
     print(f"training lenet5-1998 by the {args.recipe!r} recipe ({config.passes} passes, batch "
           f"{config.batch_size}, mu {config.mu}) on {len(train_data):,} images, {device}")
-    result = paper.run_recipe(config, train_data, test_data, progress_factory(args))
-    print_table(["pass", "eta", "train loss", "train error", "test error", "seconds"],
-                [[r.pass_number, f"{r.eta:g}", f"{r.train_loss:.4f}",
-                  f"{100 * r.train_error:.2f}%", f"{100 * r.test_error:.2f}%",
-                  f"{r.seconds:.1f}"] for r in result.history], right={0, 2, 3, 4, 5})
+
+    def report(r: paper.PassRecord) -> None:
+        print(f"pass {r.pass_number:2}: eta {r.eta:g}, train loss {r.train_loss:.4f}, "
+              f"train error {100 * r.train_error:.2f}%, test error {100 * r.test_error:.2f}%, "
+              f"{r.seconds:.1f} s", flush=True)
+
+    result = paper.run_recipe(config, train_data, test_data, progress_factory(args), report)
     write_json(args.out / "metrics.json", result.metrics())
     atomic_write_bytes(args.out / "curves.png", paper_section.curves(result))
     atomic_write_bytes(args.out / "mistakes.png", paper_section.mistakes(result))
