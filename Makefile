@@ -35,7 +35,7 @@ test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: install
-	$(BIN)/python benchmarks/lenet_cpu.py
+	$(BIN)/python benchmarks/lenet.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache

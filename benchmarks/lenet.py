@@ -1,6 +1,7 @@
 """LeNet-5, the document's recipe: the document's code path against lenetlab, same run.
 
-    python benchmarks/lenet_cpu.py [--epochs 10] [--seed 0]
+    python benchmarks/lenet.py [--epochs 10] [--seed 0] [--device cpu|cuda]
+                               [--engine auto|eager|compile]
 
 Prints both training times, both test accuracies and the speed-up. Also checks that the two
 implementations compute the same function: the document's weights copied into lenetlab's
@@ -17,7 +18,7 @@ import torch
 from lenetlab.data import load_mnist
 from lenetlab.devices import describe
 from lenetlab.models import lenet5
-from lenetlab.training import Split, TrainConfig, train
+from lenetlab.training import ENGINES, Split, TrainConfig, train
 
 from document_lenet import DocumentLeNet5, train_document
 
@@ -37,26 +38,31 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--engine", choices=ENGINES, default="auto")
     args = parser.parse_args()
 
     train_arrays, test_arrays = load_mnist("train"), load_mnist("test")
-    cpu = torch.device("cpu")
-    print(f"# LeNet-5, {args.epochs} epochs, {describe(cpu)}, torch {torch.__version__}, "
+    device = torch.device(args.device)
+    print(f"# LeNet-5, {args.epochs} epochs, {describe(device)}, torch {torch.__version__}, "
           f"Python {platform.python_version()}")
 
-    doc = train_document(train_arrays, test_arrays, args.epochs, args.seed)
+    doc = train_document(train_arrays, test_arrays, args.epochs, args.seed, args.device)
+    doc_model = doc["model"].cpu()
     x = torch.rand(8, 1, 28, 28)
     with torch.no_grad():
-        same = torch.allclose(doc["model"](x), copy_weights(doc["model"])(x), atol=1e-5)
+        same = torch.allclose(doc_model(x), copy_weights(doc_model)(x), atol=1e-5)
     print(f"same function as the document's model (weights copied across): {same}")
 
-    result = train(TrainConfig(epochs=args.epochs, seed=args.seed, device="cpu"),
-                   Split.from_arrays(*train_arrays, cpu), Split.from_arrays(*test_arrays, cpu))
+    config = TrainConfig(epochs=args.epochs, seed=args.seed, device=args.device,
+                         engine=args.engine)
+    result = train(config, Split.from_arrays(*train_arrays, device),
+                   Split.from_arrays(*test_arrays, device))
     rows = [("document code", doc["train_seconds"], doc["test_accuracy"]),
-            ("lenetlab", result.train_seconds, result.test_accuracy)]
-    print(f"{'':15} {'train s':>9} {'s/epoch':>8} {'test acc':>9}")
+            (f"lenetlab ({result.engine})", result.train_seconds, result.test_accuracy)]
+    print(f"{'':20} {'train s':>9} {'s/epoch':>8} {'test acc':>9}")
     for name, seconds, acc in rows:
-        print(f"{name:15} {seconds:9.1f} {seconds / args.epochs:8.2f} {100 * acc:8.2f}%")
+        print(f"{name:20} {seconds:9.1f} {seconds / args.epochs:8.2f} {100 * acc:8.2f}%")
     print(f"speed-up: {doc['train_seconds'] / result.train_seconds:.1f}x")
 
 
