@@ -25,9 +25,11 @@ import lenetlab
 from lenetlab.data import load_mnist
 from lenetlab.devices import describe, resolve_device
 from lenetlab.report import Section, write_report
+from lenetlab.sections import backprop as backprop_section
 from lenetlab.sections import commutation as commutation_section
 from lenetlab.sections import filters as filters_section
 from lenetlab.sections import lenet as lenet_section
+from lenetlab.sections import losses as losses_section
 from lenetlab.sections import paper as paper_section
 from lenetlab.sections import parameters as parameters_section
 from lenetlab.training import ProgressFactory, Split
@@ -67,6 +69,8 @@ PARTS: list[tuple[str, str, Callable[[Context], Section]]] = [
     ("p2", "P2 parameter counts", parameters_section.part),
     ("p3", "P3 grayscale as a 1×1 convolution", filters_section.part_p3),
     ("p4", "P4 max-pooling and monotone activations", commutation_section.part),
+    ("p5", "P5 cross-entropy vs squared loss (many seeds)", losses_section.part),
+    ("p6", "P6 backpropagation by hand (NumPy)", backprop_section.part),
     ("p7", "P7 LeNet-5 training (table and full C3)", lenet_section.part),
     ("p7+", "P7+ the 1998 LeNet-5 (RBF outputs, SDLM)", paper_section.part),
 ]
