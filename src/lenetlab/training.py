@@ -134,6 +134,11 @@ class _Silent:
     def close(self) -> None: ...
 
 
+def open_bar(progress: ProgressFactory | None, total: int, desc: str) -> Any:
+    """A progress bar from `progress`, or one that shows nothing."""
+    return progress(total, desc) if progress is not None else _Silent()
+
+
 def seeded_model(name: str, seed: int) -> nn.Module:
     """Build `name` with initial weights drawn from `seed` on the CPU, leaving global RNG alone."""
     with torch.random.fork_rng(devices=[]):
@@ -242,7 +247,7 @@ def train(
     n, bs = len(train_data), config.batch_size
     check_every = 50  # steps between loss read-backs: a host sync, so not every step
     for epoch in range(len(history) + 1, config.epochs + 1):
-        bar = (progress or (lambda *_: _Silent()))(steps, f"epoch {epoch}/{config.epochs}")
+        bar = open_bar(progress, steps, f"epoch {epoch}/{config.epochs}")
         perm = torch.randperm(n, generator=order).to(device)
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)

@@ -30,10 +30,10 @@ from lenetlab.accounting import count_parameters
 from lenetlab.devices import resolve_device, synchronize
 from lenetlab.distortions import DistortionRanges, distort
 from lenetlab.errors import TrainingDiverged
-from lenetlab.lenet1998 import LeNet1998, lenet5_1998, squash, squash_slope, to_paper_input
+from lenetlab.lenet1998 import LeNet1998, squash, squash_slope, to_paper_input
 from lenetlab.losses1998 import Criterion, criterion
 from lenetlab.sdlm import SDLM, gauss_newton_diagonal
-from lenetlab.training import ProgressFactory, Split
+from lenetlab.training import ProgressFactory, Split, open_bar, seeded_model
 
 # The paper's η by pass (Appendix C): (first pass it applies to, η).
 PAPER_ETA = ((1, 5e-4), (3, 2e-4), (6, 1e-4), (9, 5e-5), (13, 1e-5))
@@ -165,19 +165,6 @@ class PaperResult:
         }
 
 
-class _Silent:
-    def update(self, n: int = 1) -> None: ...
-    def set_postfix_str(self, s: str) -> None: ...
-    def close(self) -> None: ...
-
-
-def seeded_lenet(seed: int) -> LeNet1998:
-    """`lenet5_1998()` with initial weights drawn from `seed` on the CPU; global RNG untouched."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return lenet5_1998()
-
-
 @torch.no_grad()
 def predictions(model: LeNet1998, x: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
     """The argmin class of every image, int64 [N] on x's device."""
@@ -266,7 +253,7 @@ def _run(config: PaperConfig, device: torch.device, train_split: Split, test_spl
          on_pass: Callable[[PassRecord], None] | None) -> PaperResult:
     train_split, test_split = (Split(s.x.to(device), s.y.to(device))
                                for s in (train_split, test_split))
-    model = seeded_lenet(config.seed).to(device)
+    model = seeded_model("lenet5-1998", config.seed).to(device)
     loss = criterion(config.loss, config.map_j)
     optimizer = SDLM([p for layer in model.stages() for p in layer.parameters()], config.mu)
     rng = torch.Generator().manual_seed(config.seed)
@@ -275,8 +262,8 @@ def _run(config: PaperConfig, device: torch.device, train_split: Split, test_spl
     xs, ys = train_split.x[order], train_split.y[order]
     history: list[PassRecord] = []
     for pass_number in range(1, config.passes + 1):
-        bar = (progress or (lambda *_: _Silent()))(
-            math.ceil(n / config.batch_size), f"pass {pass_number}/{config.passes}")
+        bar = open_bar(progress, math.ceil(n / config.batch_size),
+                       f"pass {pass_number}/{config.passes}")
         synchronize(device)
         start = time.perf_counter()
         x = distort_pass(xs, rng, config.ranges) if config.distort else xs
