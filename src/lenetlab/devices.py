@@ -24,7 +24,8 @@ def describe(device: torch.device) -> str:
     """A human name for the hardware, for reports: "NVIDIA H100 80GB HBM3" or "CPU (2 threads)"."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"CPU ({torch.get_num_threads()} threads)"
+    n = torch.get_num_threads()
+    return f"CPU ({n} thread{'' if n == 1 else 's'})"
 
 
 def synchronize(device: torch.device) -> None:
