@@ -47,8 +47,7 @@ class TrainConfig:
     lr: float = 0.1  # SGD step size; no momentum, no weight decay
     seed: int = 0  # initial weights and the order of every epoch
     device: str = "auto"  # "auto" | "cpu" | "cuda"; changes speed, never the arithmetic recipe
-    train_limit: int | None = None  # use only the first N training images (quick runs, tests)
-    test_limit: int | None = None  # evaluate on the first N test images only
+    train_limit: int | None = None  # recorded: the run used only the first N training images
     engine: str = "auto"  # "eager" | "compile" | "auto": compile when the run is long enough
 
     def __post_init__(self) -> None:
