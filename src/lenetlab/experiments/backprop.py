@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from lenetlab.backprop import (
     ACTIVATIONS,
@@ -25,11 +26,6 @@ from lenetlab.backprop import (
     softmax_cross_entropy,
 )
 from lenetlab.training import ProgressFactory
-
-try:
-    from threadpoolctl import threadpool_limits
-except ImportError:  # optional: without it NumPy's BLAS keeps its default thread count
-    threadpool_limits = None
 
 
 @dataclass(frozen=True)
@@ -159,7 +155,7 @@ def one_blas_thread() -> Iterator[None]:
     a shared 2-core machine its waiting costs a lot (measured here under load: 13-45 s per
     epoch with two threads, 0.5 s with one).
     """
-    with threadpool_limits(1, user_api="blas") if threadpool_limits else nullcontext():
+    with threadpool_limits(1, user_api="blas"):
         yield
 
 
