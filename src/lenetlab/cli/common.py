@@ -59,9 +59,9 @@ def add_device(parser: argparse.ArgumentParser) -> None:
                         help="where to compute; 'auto' takes CUDA when present")
 
 
-def add_seed(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed for initial weights and data order")
+def add_seed(parser: argparse.ArgumentParser,
+             what: str = "initial weights and data order") -> None:
+    parser.add_argument("--seed", type=int, default=0, help=f"seed for {what}")
 
 
 def progress_factory(args: argparse.Namespace):

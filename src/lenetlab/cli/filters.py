@@ -57,7 +57,7 @@ def register(sub) -> None:
                        help="random (geometry, X) draws per case")
     check.add_argument("--mnist-images", type=positive_int, default=16, metavar="N",
                        help="MNIST test digits to check on")
-    add_seed(check)
+    add_seed(check, "the counterexample search and the random inputs")
     add_device(check)
     add_data_dir(check)
 
