@@ -33,6 +33,26 @@ def test_train_writes_metrics_and_evaluate_reprints_accuracy(capsys, fake_mnist,
     assert code == 0 and f"{100 * metrics['test_accuracy']:.2f}%" in out
 
 
+def test_train_1998_takes_mu_and_criterion(capsys, fake_mnist, tmp_path):
+    code, out, _ = run(capsys, "-q", "train", "--model", "lenet5-1998", "--recipe", "fast",
+                       "--epochs", "1", "--mu", "0.3", "--criterion", "map", "--map-j", "5",
+                       "--data-dir", str(fake_mnist), "--out", str(tmp_path), "--device", "cpu")
+    assert code == 0 and "mu 0.3, map criterion" in out
+    config = json.loads((tmp_path / "metrics.json").read_text())["config"]
+    assert (config["mu"], config["loss"], config["map_j"], config["passes"]) == (0.3, "map", 5, 1)
+    assert (tmp_path / "curves.png").stat().st_size and (tmp_path / "mistakes.png").stat().st_size
+    code, out, _ = run(capsys, "-q", "train", "--model", "lenet5-1998", "--recipe", "fast",
+                       "--epochs", "2", "--mu", "0.3", "--criterion", "map", "--map-j", "5",
+                       "--data-dir", str(fake_mnist), "--out", str(tmp_path), "--resume")
+    assert code == 0 and "after pass 1" in out and "pass  2" in out and "pass  1" not in out
+    code, _, err = run(capsys, "-q", "train", "--model", "lenet5-1998", "--recipe", "fast",
+                       "--epochs", "3", "--data-dir", str(fake_mnist), "--out", str(tmp_path),
+                       "--resume")
+    assert code == 1 and "cannot resume a different run" in err and "Traceback" not in err
+    code, _, err = run(capsys, "evaluate", str(tmp_path))
+    assert code == 1 and "1998" in err
+
+
 def test_resume_extends_a_run(capsys, fake_mnist, tmp_path):
     args = ["-q", "train", "--batch-size", "100", "--data-dir", str(fake_mnist),
             "--out", str(tmp_path)]

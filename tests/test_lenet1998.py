@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+from dataclasses import replace
 
 import pytest
 import torch
 
 from lenetlab.accounting import account, count_parameters
+from lenetlab.errors import CheckpointError
 from lenetlab.experiments.paper import PAPER_ETA, PaperConfig, recipe_config, run_recipe
 from lenetlab.layers import C3_TABLE
 from lenetlab.lenet1998 import (
@@ -214,6 +216,47 @@ def test_run_recipe_reports_per_pass_errors_and_mistakes(recipe):
     assert result.images.shape == (len(result.misclassified), 28, 28)
     metrics = result.metrics()
     assert metrics["config"]["recipe"] == recipe and len(metrics["history"]) == 2
+
+
+def test_online_cpu_changes_speed_not_results():
+    """PyTorch's own convolutions (online_cpu) give the oneDNN step's gradients, and the
+    thread count and oneDNN switch come back afterwards."""
+    from lenetlab.experiments.paper import online_cpu
+
+    train, _ = tiny_splits(4, 1)
+    model = lenet5_1998()
+
+    def grads():
+        model.zero_grad()
+        criterion("map")(model(train.x), train.y).backward()
+        return [p.grad.clone() for p in model.parameters()]
+
+    threads, onednn = torch.get_num_threads(), torch.backends.mkldnn.enabled
+    reference = grads()
+    with online_cpu():
+        assert torch.get_num_threads() == 1 and not torch.backends.mkldnn.enabled
+        online = grads()
+    assert torch.get_num_threads() == threads and torch.backends.mkldnn.enabled == onednn
+    for a, b in zip(reference, online, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_resume_after_a_pass_is_bit_for_bit():
+    """Stopped after pass 1 and resumed, a distorted run (which draws from the generator
+    every pass) ends with the same weights and history as an unbroken one."""
+    train, test = tiny_splits(24, 10)
+    config = recipe_config("paper-distorted", passes=2, curvature_samples=8, device="cpu")
+    states = []
+    whole = run_recipe(config, train, test, on_pass=lambda r, state: states.append(state))
+    first = run_recipe(replace(config, passes=1), train, test,
+                       on_pass=lambda r, state: states.append(state))
+    assert torch.equal(first.model.c1.weight, states[0]["model"]["c1.weight"])
+    resumed = run_recipe(config, train, test, resume=states[-1])
+    for a, b in zip(whole.model.parameters(), resumed.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert [r.test_error for r in resumed.history] == [r.test_error for r in whole.history]
+    with pytest.raises(CheckpointError, match="mu"):
+        run_recipe(replace(config, mu=0.3), train, test, resume=states[-1])
 
 
 def test_same_seed_same_run():

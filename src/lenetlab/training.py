@@ -184,8 +184,10 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
         raise
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Load tensors and plain values only (weights_only): a checkpoint cannot run code."""
+def load_checkpoint(path: str | os.PathLike, expected: str = CHECKPOINT_FORMAT) -> dict[str, Any]:
+    """Load tensors and plain values only (weights_only): a checkpoint cannot run code.
+
+    `expected` is the format tag the caller can use: the 1998 recipes write their own."""
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT
@@ -195,8 +197,11 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(f"{path}: no checkpoint there") from None
     except Exception as exc:  # torch raises many types for a damaged file
         raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+    found = state.get("format") if isinstance(state, dict) else None
+    if not isinstance(found, str) or not found.startswith("lenetlab-"):
         raise CheckpointError(f"{path}: not a lenetlab checkpoint")
+    if found != expected:
+        raise CheckpointError(f"{path}: a {found} checkpoint, not the {expected} kind needed here")
     return state
 
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -29,12 +30,13 @@ import torch
 from lenetlab.accounting import count_parameters
 from lenetlab.devices import resolve_device, synchronize
 from lenetlab.distortions import DistortionRanges, distort
-from lenetlab.errors import TrainingDiverged
+from lenetlab.errors import CheckpointError, TrainingDiverged
 from lenetlab.lenet1998 import LeNet1998, squash, squash_slope, to_paper_input
 from lenetlab.losses1998 import Criterion, criterion
 from lenetlab.sdlm import SDLM, gauss_newton_diagonal
 from lenetlab.training import ProgressFactory, Split, open_bar, seeded_model
 
+CHECKPOINT_FORMAT = "lenetlab-1998-checkpoint-1"
 # The paper's η by pass (Appendix C): (first pass it applies to, η).
 PAPER_ETA = ((1, 5e-4), (3, 2e-4), (6, 1e-4), (9, 5e-5), (13, 1e-5))
 
@@ -217,15 +219,26 @@ def train_pass(model: LeNet1998, optimizer: SDLM, loss: Criterion, x: torch.Tens
 
 
 @contextmanager
-def cpu_threads(n: int | None) -> Iterator[None]:
-    """Run with n intra-op CPU threads (None: unchanged), restoring the setting afterwards."""
+def online_cpu() -> Iterator[None]:
+    """One intra-op thread and PyTorch's own convolutions instead of oneDNN's, restored after.
+
+    One image's operations are too small to split: on 2 busy cores a second thread made each
+    step 14× slower. At batch 1, oneDNN's convolution forward and backward cost ≈ 0.5 ms per
+    layer against ≈ 0.2 ms for PyTorch's unfold-and-multiply kernel: 3.0–3.6 ms against
+    1.5–1.7 ms per SDLM step in all (one thread, idle machine). Same arithmetic either way.
+    """
     before = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
+    torch.set_num_threads(1)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "TF32 acceleration", UserWarning)
+            with torch.backends.mkldnn.flags(enabled=False):
+                yield
     finally:
         torch.set_num_threads(before)
+
+
+Checkpoint = dict[str, Any]
 
 
 def run_recipe(
@@ -233,24 +246,38 @@ def run_recipe(
     train_split: Split,
     test_split: Split,
     progress: ProgressFactory | None = None,
-    on_pass: Callable[[PassRecord], None] | None = None,
+    on_pass: Callable[[PassRecord, Checkpoint], None] | None = None,
+    resume: Checkpoint | None = None,
 ) -> PaperResult:
     """Train the 1998 LeNet-5 by `config`; evaluate after every pass; list the test mistakes.
 
-    `on_pass` sees each pass's record as soon as it is evaluated (long runs report as they go).
-
-    Online training on the CPU runs on one thread: one image's operations are too small to
-    split, and on 2 busy cores a second thread made each step 14× slower (measured).
+    `on_pass(record, checkpoint)` runs after each pass: the record for reporting, the state a
+    later call can `resume` from (weights, the random generator, the history), bit for bit.
+    Online training on the CPU runs under `online_cpu`.
     """
     device = resolve_device(config.device)
-    online_cpu = device.type == "cpu" and config.batch_size == 1
-    with cpu_threads(1 if online_cpu else None):
-        return _run(config, device, train_split, test_split, progress, on_pass)
+    online = device.type == "cpu" and config.batch_size == 1
+    with online_cpu() if online else nullcontext():
+        return _run(config, device, train_split, test_split, progress, on_pass, resume)
+
+
+def check_resumable(saved: Checkpoint, config: PaperConfig) -> None:
+    """A resumed run must be the same run: only the number of passes and the device may change."""
+    if saved.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"not a checkpoint of a 1998 recipe ({saved.get('format')!r})")
+    ours = asdict(config)
+    clash = [k for k, v in saved["config"].items()
+             if k not in ("passes", "device") and ours.get(k) != v]
+    if clash:
+        detail = ", ".join(f"{k}: checkpoint {saved['config'][k]!r} vs now {ours.get(k)!r}"
+                           for k in clash)
+        raise CheckpointError(f"cannot resume a different run ({detail})")
 
 
 def _run(config: PaperConfig, device: torch.device, train_split: Split, test_split: Split,
          progress: ProgressFactory | None,
-         on_pass: Callable[[PassRecord], None] | None) -> PaperResult:
+         on_pass: Callable[[PassRecord, Checkpoint], None] | None,
+         resume: Checkpoint | None) -> PaperResult:
     train_split, test_split = (Split(s.x.to(device), s.y.to(device))
                                for s in (train_split, test_split))
     model = seeded_model("lenet5-1998", config.seed).to(device)
@@ -261,7 +288,12 @@ def _run(config: PaperConfig, device: torch.device, train_split: Split, test_spl
     order = torch.randperm(n, generator=rng).to(device)  # one fixed order for every pass
     xs, ys = train_split.x[order], train_split.y[order]
     history: list[PassRecord] = []
-    for pass_number in range(1, config.passes + 1):
+    if resume is not None:
+        check_resumable(resume, config)
+        model.load_state_dict(resume["model"])
+        rng.set_state(resume["rng"])
+        history = [PassRecord(**r) for r in resume["history"]]
+    for pass_number in range(len(history) + 1, config.passes + 1):
         bar = open_bar(progress, math.ceil(n / config.batch_size),
                        f"pass {pass_number}/{config.passes}")
         synchronize(device)
@@ -283,7 +315,10 @@ def _run(config: PaperConfig, device: torch.device, train_split: Split, test_spl
                                   error_rate(model, train_split), error_rate(model, test_split),
                                   seconds))
         if on_pass is not None:
-            on_pass(history[-1])
+            on_pass(history[-1], {"format": CHECKPOINT_FORMAT, "config": asdict(config),
+                                  "model": {k: v.clone() for k, v in model.state_dict().items()},
+                                  "rng": rng.get_state(),
+                                  "history": [asdict(r) for r in history]})
     return _with_mistakes(config, history, model, str(device), n, test_split)
 
 

@@ -1,0 +1,115 @@
+"""K copies of the document's recipe with different seeds, trained at once (seed studies).
+
+Each copy is exactly the run `training.train` makes with its seed: the same initial weights,
+the same per-epoch order from its own generator, the same SGD steps on the same batches. The
+K parameter sets are stacked on a leading axis and one `torch.func.vmap` step trains all of
+them: PyTorch turns K convolutions with K weights into one grouped convolution and K small
+matrix products into one batched product, so K models cost far fewer kernel launches (and far
+less Python) than K runs in a row. That is the whole trick: same function, fewer, larger calls.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, grad_and_value, stack_module_state, vmap
+
+from lenetlab.devices import resolve_device, synchronize
+from lenetlab.errors import TrainingDiverged
+from lenetlab.training import ProgressFactory, Split, TrainConfig, open_bar, seeded_model
+
+Params = dict[str, torch.Tensor]
+
+
+@dataclass
+class ManyResult:
+    config: TrainConfig  # the shared recipe; its `seed` is unused, see `seeds`
+    seeds: list[int]
+    test_accuracy: list[float]  # per seed, after the last epoch
+    train_seconds: float  # all K models together, evaluation excluded
+    device: str
+    params: Params = field(repr=False)  # stacked: every tensor [K, ...]
+
+    @property
+    def models_per_second(self) -> float:
+        """Complete training runs per second of training time."""
+        return len(self.seeds) / self.train_seconds
+
+
+def stacked_models(name: str, seeds: list[int],
+                   device: torch.device) -> tuple[nn.Module, Params, Params]:
+    """(the model to call functionally, the K seeds' weights stacked [K, ...], its buffers).
+
+    Buffers are shared: only index tables such as TableConv2d's rows are allowed, which are the
+    same for every seed."""
+    models = [seeded_model(name, s).to(device) for s in seeds]
+    if any(b.is_floating_point() for b in models[0].buffers()):
+        raise ValueError(f"{name} has state beyond its weights; many-seed training needs none")
+    params, _ = stack_module_state(models)
+    return models[0], {k: v.detach() for k, v in params.items()}, dict(models[0].named_buffers())
+
+
+def train_seeds(
+    config: TrainConfig,
+    seeds: list[int],
+    train_data: Split,
+    test_data: Split,
+    progress: ProgressFactory | None = None,
+) -> ManyResult:
+    """Train `config` once per seed, all K runs in one vmapped step; test accuracy per seed."""
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError("seeds must be distinct and at least one")
+    device = resolve_device(config.device)
+    base, params, buffers = stacked_models(config.model, seeds, device)
+
+    def loss_of(p: Params, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(functional_call(base, (p, buffers), (x,)), y)
+
+    step_grads = vmap(grad_and_value(loss_of))  # over models: params [K,...], x [K,B,...], y [K,B]
+    orders = [torch.Generator().manual_seed(s) for s in seeds]
+    n, bs, k = len(train_data), config.batch_size, len(seeds)
+    steps = math.ceil(n / bs)
+    seconds = 0.0
+    for epoch in range(1, config.epochs + 1):
+        perms = torch.stack([torch.randperm(n, generator=g) for g in orders]).to(device)  # [K, N]
+        bar = open_bar(progress, steps, f"epoch {epoch}/{config.epochs} ({k} models)")
+        loss_sum = torch.zeros(k, device=device)
+        synchronize(device)
+        start = time.perf_counter()
+        for step in range(steps):
+            idx = perms[:, step * bs : (step + 1) * bs]  # [K, B]
+            grads, loss = step_grads(params, train_data.x[idx], train_data.y[idx])
+            with torch.no_grad():
+                torch._foreach_add_(list(params.values()), list(grads.values()),
+                                    alpha=-config.lr)
+            loss_sum += loss
+            bar.update()
+        synchronize(device)
+        seconds += time.perf_counter() - start
+        bar.close()
+        if not torch.isfinite(loss_sum).all():
+            raise TrainingDiverged(f"a model's loss became non-finite in epoch {epoch}; "
+                                   f"try a smaller learning rate than {config.lr}")
+    accuracy = accuracies(base, params, buffers, test_data)
+    return ManyResult(config, list(seeds), accuracy, seconds, str(device), params)
+
+
+@torch.no_grad()
+def accuracies(base: nn.Module, params: Params, buffers: Params, data: Split,
+               batch_size: int = 2000) -> list[float]:
+    """Test accuracy of each of the K stacked models."""
+    def logits(p: Params, x: torch.Tensor) -> torch.Tensor:
+        return functional_call(base, (p, buffers), (x,))
+
+    k = next(iter(params.values())).shape[0]
+    correct = torch.zeros(k, device=data.x.device)
+    for i in range(0, len(data), batch_size):
+        x, y = data.x[i : i + batch_size], data.y[i : i + batch_size]
+        out = vmap(logits, in_dims=(0, None))(params, x)  # [K, B, 10]
+        correct += (out.argmax(-1) == y).sum(1)
+    return (correct / len(data)).tolist()
