@@ -53,6 +53,18 @@ def test_train_1998_takes_mu_and_criterion(capsys, fake_mnist, tmp_path):
     assert code == 1 and "1998" in err
 
 
+@pytest.mark.parametrize("path", ["vmap", "sequential"])
+def test_seeds_prints_each_accuracy_and_the_spread(capsys, fake_mnist, tmp_path, path):
+    code, out, _ = run(capsys, "-q", "seeds", "--seeds", "4,2", "--epochs", "1", "--path", path,
+                       "--data-dir", str(fake_mnist), "--out", str(tmp_path), "--device", "cpu")
+    assert code == 0 and f"{path} path" in out
+    saved = json.loads((tmp_path / "seeds.json").read_text())
+    assert saved["seeds"] == [4, 2] and saved["path"] == path and len(saved["test_accuracy"]) == 2
+    for accuracy in saved["test_accuracy"]:
+        assert f"{100 * accuracy:.2f}%" in out
+    assert "models/s" in out
+
+
 def test_resume_extends_a_run(capsys, fake_mnist, tmp_path):
     args = ["-q", "train", "--batch-size", "100", "--data-dir", str(fake_mnist),
             "--out", str(tmp_path)]
@@ -76,7 +88,9 @@ def test_evaluate_of_a_missing_checkpoint_is_a_clear_error(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("argv", [["train", "--epochs", "0"], ["train", "--lr", "fast"],
-                                  ["params", "vgg"], ["frobnicate"]])
+                                  ["params", "vgg"], ["frobnicate"],
+                                  ["seeds", "--seeds", "1,1"], ["seeds", "--seeds", "a,b"],
+                                  ["seeds", "--count", "2", "--seeds", "3"]])
 def test_bad_flags_exit_2_with_usage(capsys, argv):
     with pytest.raises(SystemExit) as info:
         main(argv)

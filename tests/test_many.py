@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from lenetlab.errors import TrainingDiverged
-from lenetlab.many import train_seeds
+from lenetlab.many import choose_path, train_many, train_seeds
 from lenetlab.training import Split, TrainConfig, evaluate, train
 
 
@@ -44,3 +44,17 @@ def test_a_diverging_model_stops_the_run():
     config = TrainConfig(epochs=1, batch_size=32, device="cpu")
     with pytest.raises(TrainingDiverged, match="non-finite"):
         train_seeds(config, [0, 1], train_data, test_data)
+
+
+def test_both_paths_give_the_same_models_and_auto_picks_by_device():
+    train_data, test_data = random_splits(64, 20)
+    config = TrainConfig(epochs=1, batch_size=32, engine="eager", device="cpu")
+    at_once = train_many(config, [5, 6], train_data, test_data, "vmap")
+    in_a_row = train_many(config, [5, 6], train_data, test_data, "sequential")
+    assert (at_once.path, in_a_row.path) == ("vmap", "sequential")
+    for name, p in at_once.params.items():
+        torch.testing.assert_close(in_a_row.params[name], p, rtol=1e-5, atol=1e-6)
+    assert choose_path("auto", torch.device("cpu")) == "sequential"
+    assert choose_path("auto", torch.device("cuda")) == "vmap"
+    with pytest.raises(ValueError, match="path"):
+        choose_path("parallel", torch.device("cpu"))

@@ -1,4 +1,4 @@
-"""K copies of the document's recipe with different seeds, trained at once (seed studies).
+"""K copies of the document's recipe with different seeds (seed studies), at once or in a row.
 
 Each copy is exactly the run `training.train` makes with its seed: the same initial weights,
 the same per-epoch order from its own generator, the same SGD steps on the same batches. The
@@ -6,13 +6,17 @@ K parameter sets are stacked on a leading axis and one `torch.func.vmap` step tr
 them: PyTorch turns K convolutions with K weights into one grouped convolution and K small
 matrix products into one batched product, so K models cost far fewer kernel launches (and far
 less Python) than K runs in a row. That is the whole trick: same function, fewer, larger calls.
+
+It pays where kernel launches dominate (a GPU). On a 2-core CPU the grouped convolutions are
+slower than K ordinary ones (benchmarks/README.md), so `train_many` runs the seeds one after
+another there, each by `training.train` with its fastest engine.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -21,9 +25,17 @@ from torch.func import functional_call, grad_and_value, stack_module_state, vmap
 
 from lenetlab.devices import resolve_device, synchronize
 from lenetlab.errors import TrainingDiverged
-from lenetlab.training import ProgressFactory, Split, TrainConfig, open_bar, seeded_model
+from lenetlab.training import (
+    ProgressFactory,
+    Split,
+    TrainConfig,
+    open_bar,
+    seeded_model,
+    train,
+)
 
 Params = dict[str, torch.Tensor]
+PATHS = ("auto", "vmap", "sequential")
 
 
 @dataclass
@@ -34,11 +46,17 @@ class ManyResult:
     train_seconds: float  # all K models together, evaluation excluded
     device: str
     params: Params = field(repr=False)  # stacked: every tensor [K, ...]
+    path: str = "vmap"  # "vmap" (all at once) or "sequential" (one `training.train` per seed)
 
     @property
     def models_per_second(self) -> float:
         """Complete training runs per second of training time."""
         return len(self.seeds) / self.train_seconds
+
+
+def check_seeds(seeds: list[int]) -> None:
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError("seeds must be distinct and at least one")
 
 
 def stacked_models(name: str, seeds: list[int],
@@ -62,8 +80,7 @@ def train_seeds(
     progress: ProgressFactory | None = None,
 ) -> ManyResult:
     """Train `config` once per seed, all K runs in one vmapped step; test accuracy per seed."""
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError("seeds must be distinct and at least one")
+    check_seeds(seeds)
     device = resolve_device(config.device)
     base, params, buffers = stacked_models(config.model, seeds, device)
 
@@ -113,3 +130,33 @@ def accuracies(base: nn.Module, params: Params, buffers: Params, data: Split,
         out = vmap(logits, in_dims=(0, None))(params, x)  # [K, B, 10]
         correct += (out.argmax(-1) == y).sum(1)
     return (correct / len(data)).tolist()
+
+
+def choose_path(path: str, device: torch.device) -> str:
+    """"auto": all at once on a GPU, one after another on the CPU (faster there, measured)."""
+    if path not in PATHS:
+        raise ValueError(f"path must be one of {', '.join(PATHS)}, not {path!r}")
+    if path != "auto":
+        return path
+    return "vmap" if device.type == "cuda" else "sequential"
+
+
+def train_many(
+    config: TrainConfig,
+    seeds: list[int],
+    train_data: Split,
+    test_data: Split,
+    path: str = "auto",
+    progress: ProgressFactory | None = None,
+) -> ManyResult:
+    """Train `config` once per seed by the faster path for the device (see `choose_path`)."""
+    path = choose_path(path, resolve_device(config.device))
+    if path == "vmap":
+        return train_seeds(config, seeds, train_data, test_data, progress)
+    check_seeds(seeds)
+    runs = [train(replace(config, seed=s), train_data, test_data, progress=progress)
+            for s in seeds]
+    params, _ = stack_module_state([r.model for r in runs])
+    return ManyResult(config, list(seeds), [r.test_accuracy for r in runs],
+                      sum(r.train_seconds for r in runs), runs[0].device,
+                      {k: v.detach() for k, v in params.items()}, path)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from pathlib import Path
+
+import torch
 
 from lenetlab.cli.common import (
     add_command,
@@ -20,6 +23,7 @@ from lenetlab.data import load_mnist
 from lenetlab.data.idx import atomic_write_bytes
 from lenetlab.devices import resolve_device
 from lenetlab.experiments import paper
+from lenetlab.many import PATHS, choose_path, train_many
 from lenetlab.models import MODELS
 from lenetlab.sections import paper as paper_section
 from lenetlab.training import (
@@ -83,6 +87,31 @@ def register(sub) -> None:
     add_device(parser)
     add_data_dir(parser)
 
+    st = add_command(
+        sub, "seeds", run_seeds, "train the same recipe from K seeds: the spread of accuracy",
+        "Train --model K times with the document's recipe, seeds 0..K-1 (or --seeds), and "
+        "print each test accuracy with the mean and standard deviation.\n"
+        "--path vmap trains all K at once in one batched step (fastest on a GPU); "
+        "sequential trains one after another (fastest on this kind of 2-core CPU); auto "
+        "picks by device. Both give the same K models.",
+    )
+    st.add_argument("--model", choices=[m for m in MODELS if m != "lenet5-1998"],
+                    default=DEFAULTS.model)
+    which = st.add_mutually_exclusive_group()
+    which.add_argument("--count", type=positive_int, default=3, metavar="K",
+                       help="train seeds 0..K-1")
+    which.add_argument("--seeds", type=seed_list, default=None, metavar="S,S,...",
+                       help="train exactly these seeds instead of --count")
+    st.add_argument("--epochs", type=positive_int, default=DEFAULTS.epochs)
+    st.add_argument("--batch-size", type=positive_int, default=DEFAULTS.batch_size)
+    st.add_argument("--lr", type=positive_float, default=DEFAULTS.lr, help="SGD step size")
+    st.add_argument("--path", choices=PATHS, default="auto", help="all at once or in a row")
+    st.add_argument("--train-limit", type=positive_int, default=None, metavar="N",
+                    help="train on the first N training images only")
+    st.add_argument("--out", type=Path, default=Path("runs/seeds"), help="folder for seeds.json")
+    add_device(st)
+    add_data_dir(st)
+
     ev = add_command(sub, "evaluate", run_evaluate, "test accuracy of a saved checkpoint")
     ev.add_argument("checkpoint", type=Path, help="checkpoint.pt, or the folder holding it")
     add_device(ev)
@@ -145,6 +174,42 @@ def run_recipe(args: argparse.Namespace) -> int:
     print(f"test error {100 * result.test_error:.2f}% ({len(result.misclassified)} digits), "
           f"training error {100 * result.train_error:.2f}%, {result.train_seconds:.1f} s; "
           f"wrote {args.out}")
+    return 0
+
+
+def seed_list(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of "
+                                         "whole numbers") from None
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"{text!r} names a seed twice")
+    return seeds
+
+
+def run_seeds(args: argparse.Namespace) -> int:
+    seeds = args.seeds or list(range(args.count))
+    config = TrainConfig(model=args.model, epochs=args.epochs, batch_size=args.batch_size,
+                         lr=args.lr, device=args.device, train_limit=args.train_limit)
+    device = resolve_device(args.device)
+    train_data = Split.from_arrays(*load_mnist("train", args.data_dir), device, args.train_limit)
+    test_data = Split.from_arrays(*load_mnist("test", args.data_dir), device)
+    path = choose_path(args.path, device)
+    print(f"training {args.model} from {len(seeds)} seeds on {len(train_data):,} images, "
+          f"{device}, {path} path")
+    result = train_many(config, seeds, train_data, test_data, path, progress_factory(args))
+    accuracy = torch.tensor(result.test_accuracy, dtype=torch.float64) * 100
+    sd = accuracy.std().item() if len(seeds) > 1 else 0.0
+    print_table(["seed", "test acc"], [[s, f"{a:.2f}%"] for s, a in zip(seeds, accuracy.tolist(),
+                                                                        strict=True)],
+                right={0, 1})
+    write_json(args.out / "seeds.json", {
+        "seeds": seeds, "test_accuracy": result.test_accuracy, "path": path,
+        "train_seconds": result.train_seconds, "models_per_second": result.models_per_second,
+        "device": result.device, "config": asdict(config)})
+    print(f"mean {accuracy.mean().item():.2f}% ± {sd:.2f} (sd), {result.train_seconds:.1f} s of "
+          f"training, {result.models_per_second:.3f} models/s; wrote {args.out / 'seeds.json'}")
     return 0
 
 
