@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from lenetlab.data import load_mnist
+from lenetlab.devices import resolve_device
 from lenetlab.errors import CheckpointError, TrainingDiverged
 from lenetlab.training import (
     CHECKPOINT,
@@ -119,13 +120,17 @@ def test_document_recipe_reaches_its_accuracy_on_real_mnist(real_mnist):
     assert result.test_accuracy >= 0.983
 
 
-def test_compiled_step_computes_the_same_function_as_eager(splits):
+@pytest.mark.parametrize("engine", ["compile", "graphs"])
+def test_compiled_step_computes_the_same_function_as_eager(splits, engine):
     """torch.compile fuses kernels but must not change the recipe: same weights after an epoch,
-    to float tolerance (fused arithmetic rounds differently)."""
-    config = replace(CONFIG, epochs=1)
+    to float tolerance (fused arithmetic rounds differently). "graphs" runs its CPU fallback
+    here; on a GPU it replays CUDA graphs (benchmarks/gpu_check.sh runs this test there)."""
+    config = replace(CONFIG, epochs=1, device="auto")
+    device = resolve_device("auto")
+    splits = [Split(s.x.to(device), s.y.to(device)) for s in splits]
     eager = train(replace(config, engine="eager"), *splits)
-    compiled = train(replace(config, engine="compile"), *splits)
-    assert compiled.engine == "compile" and eager.engine == "eager"
+    compiled = train(replace(config, engine=engine), *splits)
+    assert compiled.engine == engine and eager.engine == "eager"
     for name, w in eager.model.state_dict().items():
         torch.testing.assert_close(compiled.model.state_dict()[name], w, rtol=1e-4, atol=1e-5)
 

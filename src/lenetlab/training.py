@@ -31,7 +31,11 @@ from lenetlab.models import build_model
 
 CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_FORMAT = "lenetlab-checkpoint-1"
-ENGINES = ("auto", "eager", "compile")
+ENGINES = ("auto", "eager", "compile", "graphs")
+# torch.compile's mode per engine. "graphs" also records the compiled step as CUDA graphs (one
+# launch per graph instead of one per kernel); on the CPU it is the same as "compile". Not yet
+# measured on a GPU, so "auto" never picks it.
+COMPILE_MODES = {"compile": "default", "graphs": "reduce-overhead"}
 # torch.compile costs tens of seconds up front and then runs each step about 2-3x faster on
 # these CPUs (benchmarks/README.md); below this many steps eager mode finishes first.
 COMPILE_MIN_STEPS = 2_000
@@ -48,7 +52,7 @@ class TrainConfig:
     seed: int = 0  # initial weights and the order of every epoch
     device: str = "auto"  # "auto" | "cpu" | "cuda"; changes speed, never the arithmetic recipe
     train_limit: int | None = None  # recorded: the run used only the first N training images
-    engine: str = "auto"  # "eager" | "compile" | "auto": compile when the run is long enough
+    engine: str = "auto"  # "eager" | "compile" | "graphs" | "auto": compile long enough runs
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -77,7 +81,7 @@ class TrainResult:
     params: int
     device: str
     model: nn.Module = field(repr=False)
-    engine: str = "eager"  # how the training step ran: "eager" or "compile"
+    engine: str = "eager"  # how the training step ran: "eager", "compile" or "graphs"
 
     @property
     def test_accuracy(self) -> float:
@@ -234,7 +238,8 @@ def train(
     model = seeded_model(config.model, config.seed).to(device)
     steps = math.ceil(len(train_data) / config.batch_size)
     engine = choose_engine(config.engine, steps * config.epochs)
-    forward = torch.compile(model, dynamic=False) if engine == "compile" else model
+    forward = (torch.compile(model, dynamic=False, mode=COMPILE_MODES[engine])
+               if engine in COMPILE_MODES else model)
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)
     order = torch.Generator().manual_seed(config.seed)
     history: list[EpochRecord] = []

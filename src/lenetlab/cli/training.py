@@ -75,8 +75,10 @@ def register(sub) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=DEFAULTS.batch_size)
     parser.add_argument("--lr", type=positive_float, default=DEFAULTS.lr, help="SGD step size")
     parser.add_argument("--engine", choices=ENGINES, default="auto",
-                        help="how the step runs: plain eager PyTorch, or torch.compile (same "
-                        "function, fused kernels); 'auto' compiles runs of 2,000+ steps")
+                        help="how the step runs: plain eager PyTorch, torch.compile (same "
+                        "function, fused kernels), or graphs (compiled and replayed as CUDA "
+                        "graphs on a GPU; = compile on the CPU); 'auto' compiles runs of "
+                        "2,000+ steps")
     parser.add_argument("--train-limit", type=positive_int, default=None, metavar="N",
                         help="train on the first N training images only")
     parser.add_argument("--out", type=Path, default=Path("runs/lenet5"),
