@@ -140,6 +140,22 @@ def test_initialisation_within_2_4_over_fan_in(model):
     assert 0.9 * 2.4 / 401 < c5 <= 2.4 / 401  # the range is used in full
 
 
+def test_sqrt_fan_in_init_is_the_same_draw_scaled_by_sqrt_fan_in():
+    """Same seed, same uniform draws: every weight and bias of map i is √F_i times larger."""
+    from lenetlab.training import seeded_model
+
+    paper, sqrt = (seeded_model("lenet5-1998", 4, init=rule) for rule in ("fan-in", "sqrt-fan-in"))
+    for a, b in zip(paper.stages(), sqrt.stages(), strict=True):
+        scale = fan_in(a).double().sqrt()
+        torch.testing.assert_close(b.bias.double(), a.bias.double() * scale)
+        if hasattr(a, "table"):
+            scale = scale.repeat_interleave(torch.tensor([len(ins) for ins in a.table]))
+        shape = (-1,) + (1,) * (a.weight.dim() - 1)
+        torch.testing.assert_close(b.weight.double(), a.weight.double() * scale.view(shape))
+    with pytest.raises(ValueError, match="init"):
+        lenet5_1998(init="xavier")
+
+
 def test_mean_penalty_and_map_against_direct_formulas():
     g = torch.Generator().manual_seed(0)
     y = torch.rand(4, 10, generator=g, dtype=torch.float64) * 30

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -60,11 +60,11 @@ MODELS = {
 }
 
 
-def build_model(name: str) -> nn.Module:
-    """Build a registered model by name (see `MODELS`)."""
+def build_model(name: str, **options: Any) -> nn.Module:
+    """Build a registered model by name (see `MODELS`), passing `options` to its builder."""
     if name not in MODELS:
         raise KeyError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
-    return MODELS[name][0]()
+    return MODELS[name][0](**options)
 
 
 def input_shape(name: str) -> tuple[int, ...]:

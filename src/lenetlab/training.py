@@ -142,11 +142,11 @@ def open_bar(progress: ProgressFactory | None, total: int, desc: str) -> Any:
     return progress(total, desc) if progress is not None else _Silent()
 
 
-def seeded_model(name: str, seed: int) -> nn.Module:
+def seeded_model(name: str, seed: int, **options: Any) -> nn.Module:
     """Build `name` with initial weights drawn from `seed` on the CPU, leaving global RNG alone."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return build_model(name)
+        return build_model(name, **options)
 
 
 @torch.no_grad()

@@ -23,6 +23,7 @@ from lenetlab.data import load_mnist
 from lenetlab.data.idx import atomic_write_bytes
 from lenetlab.devices import resolve_device
 from lenetlab.experiments import paper
+from lenetlab.lenet1998 import INIT_RULES
 from lenetlab.many import PATHS, choose_path, train_many
 from lenetlab.models import MODELS
 from lenetlab.sections import paper as paper_section
@@ -64,6 +65,9 @@ def register(sub) -> None:
     parser.add_argument("--mu", type=positive_float, default=None,
                         help="SDLM's mu for lenet5-1998 (default: the recipe's; the paper's "
                         "0.02 saturates our network, see the README)")
+    parser.add_argument("--init", choices=list(INIT_RULES), default=None,
+                        help="lenet5-1998's initial weights: uniform in ±2.4/F (fan-in, the "
+                        "paper's text) or ±2.4/sqrt(F) (what the paper's reasoning describes)")
     parser.add_argument("--criterion", choices=["mse", "map"], default=None,
                         help="lenet5-1998's loss: mse = Eq. 8, the correct class's penalty "
                         "(default); map = Eq. 9, which also pushes the wrong classes away")
@@ -147,14 +151,15 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_recipe(args: argparse.Namespace) -> int:
     """The 1998 network: SDLM recipes, error rates, figures of the curve and the mistakes."""
-    chosen = {"passes": args.epochs, "mu": args.mu, "loss": args.criterion, "map_j": args.map_j}
+    chosen = {"passes": args.epochs, "mu": args.mu, "loss": args.criterion, "map_j": args.map_j,
+              "init": args.init}
     overrides = {name: value for name, value in chosen.items() if value is not None}
     config = paper.recipe_config(args.recipe, seed=args.seed, device=args.device, **overrides)
     device = resolve_device(args.device)
     train_data = Split.from_arrays(*load_mnist("train", args.data_dir), device, args.train_limit)
     test_data = Split.from_arrays(*load_mnist("test", args.data_dir), device)
     print(f"training lenet5-1998 by the {args.recipe!r} recipe ({config.passes} passes, batch "
-          f"{config.batch_size}, mu {config.mu}, {config.loss} criterion) on "
+          f"{config.batch_size}, mu {config.mu}, {config.loss} criterion, {config.init} init) on "
           f"{len(train_data):,} images, {device}")
 
     checkpoint = args.out / CHECKPOINT

@@ -31,7 +31,7 @@ from lenetlab.accounting import count_parameters
 from lenetlab.devices import resolve_device, synchronize
 from lenetlab.distortions import DistortionRanges, distort
 from lenetlab.errors import CheckpointError, TrainingDiverged
-from lenetlab.lenet1998 import LeNet1998, squash, squash_slope, to_paper_input
+from lenetlab.lenet1998 import INIT_RULES, LeNet1998, squash, squash_slope, to_paper_input
 from lenetlab.losses1998 import Criterion, criterion
 from lenetlab.sdlm import SDLM, gauss_newton_diagonal
 from lenetlab.training import ProgressFactory, Split, open_bar, seeded_model
@@ -57,6 +57,7 @@ class PaperConfig:
     # after the first pass. Set 0.02 for the literal paper.
     mu: float = 0.5
     curvature_samples: int = 500  # images h_kk is averaged over, before each pass
+    init: str = "fan-in"  # ±2.4/F_i as the paper writes, or "sqrt-fan-in": see INIT_RULES
     loss: str = "mse"  # "mse" (Eq. 8) or "map" (Eq. 9)
     map_j: float = 10.0  # Eq. 9's constant j, unused by Eq. 8
     distort: bool = False  # every presentation freshly distorted
@@ -71,6 +72,8 @@ class PaperConfig:
         if not self.eta_scale > 0:
             raise ValueError(f"eta_scale must be positive, got {self.eta_scale}")
         criterion(self.loss, self.map_j)  # validates loss and j
+        if self.init not in INIT_RULES:
+            raise ValueError(f"init must be one of {', '.join(INIT_RULES)}, not {self.init!r}")
 
     def eta(self, pass_number: int) -> float:
         """η of a 1-based pass."""
@@ -280,7 +283,7 @@ def _run(config: PaperConfig, device: torch.device, train_split: Split, test_spl
          resume: Checkpoint | None) -> PaperResult:
     train_split, test_split = (Split(s.x.to(device), s.y.to(device))
                                for s in (train_split, test_split))
-    model = seeded_model("lenet5-1998", config.seed).to(device)
+    model = seeded_model("lenet5-1998", config.seed, init=config.init).to(device)
     loss = criterion(config.loss, config.map_j)
     optimizer = SDLM([p for layer in model.stages() for p in layer.parameters()], config.mu)
     rng = torch.Generator().manual_seed(config.seed)
