@@ -209,10 +209,12 @@ def load_checkpoint(path: str | os.PathLike, expected: str = CHECKPOINT_FORMAT) 
     return state
 
 
-def _check_resumable(saved: dict[str, Any], config: TrainConfig) -> None:
-    """A resumed run must be the same run: only epochs, device and engine may change."""
+def check_same_run(saved: dict[str, Any], config: Any, free: tuple[str, ...]) -> None:
+    """A resumed run must be the same run: only the settings named in `free` may change.
+
+    `saved` is the checkpoint's copy of the (dataclass) `config`; a setting the checkpoint
+    predates is taken to match."""
     ours = asdict(config)
-    free = ("epochs", "device", "engine")
     clash = [k for k, v in saved.items() if k not in free and ours.get(k, v) != v]
     if clash:
         detail = ", ".join(f"{k}: checkpoint {saved[k]!r} vs now {ours.get(k)!r}" for k in clash)
@@ -247,7 +249,7 @@ def train(
         if ckpt_path is None or not ckpt_path.exists():
             raise CheckpointError(f"--resume: no checkpoint in {out_dir}")
         state = load_checkpoint(ckpt_path)
-        _check_resumable(state["config"], config)
+        check_same_run(state["config"], config, free=("epochs", "device", "engine"))
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         order.set_state(state["order"])

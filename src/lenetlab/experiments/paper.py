@@ -34,7 +34,7 @@ from lenetlab.errors import CheckpointError, TrainingDiverged
 from lenetlab.lenet1998 import INIT_RULES, LeNet1998, squash, squash_slope, to_paper_input
 from lenetlab.losses1998 import Criterion, criterion
 from lenetlab.sdlm import SDLM, gauss_newton_diagonal
-from lenetlab.training import ProgressFactory, Split, open_bar, seeded_model
+from lenetlab.training import ProgressFactory, Split, check_same_run, open_bar, seeded_model
 
 CHECKPOINT_FORMAT = "lenetlab-1998-checkpoint-1"
 # The paper's η by pass (Appendix C): (first pass it applies to, η).
@@ -264,19 +264,6 @@ def run_recipe(
         return _run(config, device, train_split, test_split, progress, on_pass, resume)
 
 
-def check_resumable(saved: Checkpoint, config: PaperConfig) -> None:
-    """A resumed run must be the same run: only the number of passes and the device may change."""
-    if saved.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"not a checkpoint of a 1998 recipe ({saved.get('format')!r})")
-    ours = asdict(config)
-    clash = [k for k, v in saved["config"].items()
-             if k not in ("passes", "device") and ours.get(k) != v]
-    if clash:
-        detail = ", ".join(f"{k}: checkpoint {saved['config'][k]!r} vs now {ours.get(k)!r}"
-                           for k in clash)
-        raise CheckpointError(f"cannot resume a different run ({detail})")
-
-
 def _run(config: PaperConfig, device: torch.device, train_split: Split, test_split: Split,
          progress: ProgressFactory | None,
          on_pass: Callable[[PassRecord, Checkpoint], None] | None,
@@ -292,7 +279,9 @@ def _run(config: PaperConfig, device: torch.device, train_split: Split, test_spl
     xs, ys = train_split.x[order], train_split.y[order]
     history: list[PassRecord] = []
     if resume is not None:
-        check_resumable(resume, config)
+        if resume.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(f"not a checkpoint of a 1998 recipe ({resume.get('format')!r})")
+        check_same_run(resume["config"], config, free=("passes", "device"))
         model.load_state_dict(resume["model"])
         rng.set_state(resume["rng"])
         history = [PassRecord(**r) for r in resume["history"]]
