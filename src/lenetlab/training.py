@@ -237,7 +237,8 @@ def train(
     """
     device = resolve_device(config.device)
     ckpt_path = Path(out_dir) / CHECKPOINT if out_dir is not None else None
-    model = seeded_model(config.model, config.seed).to(device)
+    layout = memory_layout(device)
+    model = seeded_model(config.model, config.seed).to(device, memory_format=layout)
     steps = math.ceil(len(train_data) / config.batch_size)
     engine = choose_engine(config.engine, steps * config.epochs)
     forward = (torch.compile(model, dynamic=False, mode=COMPILE_MODES[engine])
@@ -268,7 +269,7 @@ def train(
         shown = 0
         for step in range(steps):
             idx = perm[step * bs : (step + 1) * bs]
-            x, y = train_data.x[idx], train_data.y[idx]
+            x, y = train_data.x[idx].contiguous(memory_format=layout), train_data.y[idx]
             logits = forward(x)
             loss = F.cross_entropy(logits, y)
             optimizer.zero_grad(set_to_none=True)
@@ -304,6 +305,16 @@ def train(
                 "history": [asdict(r) for r in history],
             })
     return TrainResult(config, history, count_parameters(model), str(device), model, engine)
+
+
+def memory_layout(device: torch.device) -> torch.memory_format:
+    """Channels-last (NHWC) on the CPU, where oneDNN's small convolutions run faster in it.
+
+    Measured on the 2-core CPU here, batch 100, two threads: C1 (one input map) forward plus
+    weight gradient 8.9 → 5.6 ms, and the whole compiled step 21 → 14.5 ms. The arithmetic is
+    the same; only the order of the elements in memory changes. Unmeasured on a GPU: left as is.
+    """
+    return torch.channels_last if device.type == "cpu" else torch.contiguous_format
 
 
 def choose_engine(engine: str, total_steps: int) -> str:
