@@ -58,3 +58,13 @@ def test_both_paths_give_the_same_models_and_auto_picks_by_device():
     assert choose_path("auto", torch.device("cuda")) == "vmap"
     with pytest.raises(ValueError, match="path"):
         choose_path("parallel", torch.device("cpu"))
+
+
+def test_spread_is_mean_and_sample_sd():
+    train_data, test_data = random_splits(10, 10)
+    result = train_many(TrainConfig(epochs=1, device="cpu", engine="eager"), [0], train_data,
+                        test_data, "sequential")
+    result.test_accuracy = [0.90, 0.94, 0.98]
+    mean, sd = result.spread()
+    assert mean == pytest.approx(0.94) and sd == pytest.approx(0.04)
+    assert result.metrics()["sd"] == pytest.approx(0.04)

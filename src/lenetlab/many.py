@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -52,6 +53,19 @@ class ManyResult:
     def models_per_second(self) -> float:
         """Complete training runs per second of training time."""
         return len(self.seeds) / self.train_seconds
+
+    def spread(self) -> tuple[float, float]:
+        """(mean, sample standard deviation) of the test accuracies; sd 0 for one seed."""
+        accuracy = torch.tensor(self.test_accuracy, dtype=torch.float64)
+        return accuracy.mean().item(), accuracy.std().item() if len(accuracy) > 1 else 0.0
+
+    def metrics(self) -> dict[str, Any]:
+        """Everything worth saving as JSON."""
+        mean, sd = self.spread()
+        return {"seeds": self.seeds, "test_accuracy": self.test_accuracy, "mean": mean, "sd": sd,
+                "path": self.path, "train_seconds": self.train_seconds,
+                "models_per_second": self.models_per_second, "device": self.device,
+                "config": asdict(self.config)}
 
 
 def check_seeds(seeds: list[int]) -> None:

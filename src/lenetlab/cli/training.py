@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
 from pathlib import Path
-
-import torch
 
 from lenetlab.cli.common import (
     add_command,
@@ -206,16 +203,12 @@ def run_seeds(args: argparse.Namespace) -> int:
     print(f"training {args.model} from {len(seeds)} seeds on {len(train_data):,} images, "
           f"{device}, {path} path")
     result = train_many(config, seeds, train_data, test_data, path, progress_factory(args))
-    accuracy = torch.tensor(result.test_accuracy, dtype=torch.float64) * 100
-    sd = accuracy.std().item() if len(seeds) > 1 else 0.0
-    print_table(["seed", "test acc"], [[s, f"{a:.2f}%"] for s, a in zip(seeds, accuracy.tolist(),
-                                                                        strict=True)],
+    print_table(["seed", "test acc"], [[s, f"{100 * a:.2f}%"] for s, a in
+                                       zip(seeds, result.test_accuracy, strict=True)],
                 right={0, 1})
-    write_json(args.out / "seeds.json", {
-        "seeds": seeds, "test_accuracy": result.test_accuracy, "path": path,
-        "train_seconds": result.train_seconds, "models_per_second": result.models_per_second,
-        "device": result.device, "config": asdict(config)})
-    print(f"mean {accuracy.mean().item():.2f}% ± {sd:.2f} (sd), {result.train_seconds:.1f} s of "
+    write_json(args.out / "seeds.json", result.metrics())
+    mean, sd = result.spread()
+    print(f"mean {100 * mean:.2f}% ± {100 * sd:.2f} (sd), {result.train_seconds:.1f} s of "
           f"training, {result.models_per_second:.3f} models/s; wrote {args.out / 'seeds.json'}")
     return 0
 
