@@ -16,7 +16,14 @@ from lenetlab.devices import DEVICES
 
 
 class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Shows each flag's default and keeps the description's line breaks."""
+    """Shows each flag's default and keeps the description's line breaks.
+
+    A default of None or False means "not given": the help text says what happens then."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def add_command(sub: Any, name: str, func: Any, help: str, description: str = "") -> Any:

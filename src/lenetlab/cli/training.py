@@ -64,7 +64,8 @@ def register(sub) -> None:
                         "0.02 saturates our network, see the README)")
     parser.add_argument("--init", choices=list(INIT_RULES), default=None,
                         help="lenet5-1998's initial weights: uniform in ±2.4/F (fan-in, the "
-                        "paper's text) or ±2.4/sqrt(F) (what the paper's reasoning describes)")
+                        "paper's text; the default) or ±2.4/sqrt(F) (what the paper's "
+                        "reasoning describes)")
     parser.add_argument("--criterion", choices=["mse", "map"], default=None,
                         help="lenet5-1998's loss: mse = Eq. 8, the correct class's penalty "
                         "(default); map = Eq. 9, which also pushes the wrong classes away")
