@@ -105,21 +105,23 @@ def train_seeds(
     orders = [torch.Generator().manual_seed(s) for s in seeds]
     n, bs, k = len(train_data), config.batch_size, len(seeds)
     steps = math.ceil(n / bs)
+    weights = list(params.values())  # updated in place, so one list serves every step
     seconds = 0.0
     for epoch in range(1, config.epochs + 1):
         perms = torch.stack([torch.randperm(n, generator=g) for g in orders]).to(device)  # [K, N]
         bar = open_bar(progress, steps, f"epoch {epoch}/{config.epochs} ({k} models)")
-        loss_sum = torch.zeros(k, device=device)
+        loss_sum, bar_at = torch.zeros(k, device=device), 0
         synchronize(device)
         start = time.perf_counter()
         for step in range(steps):
             idx = perms[:, step * bs : (step + 1) * bs]  # [K, B]
             grads, loss = step_grads(params, train_data.x[idx], train_data.y[idx])
             with torch.no_grad():
-                torch._foreach_add_(list(params.values()), list(grads.values()),
-                                    alpha=-config.lr)
+                torch._foreach_add_(weights, list(grads.values()), alpha=-config.lr)
             loss_sum += loss
-            bar.update()
+            if (step + 1) % 50 == 0 or step + 1 == steps:  # the bar's cost off most steps
+                bar.update(step + 1 - bar_at)
+                bar_at = step + 1
         synchronize(device)
         seconds += time.perf_counter() - start
         bar.close()
