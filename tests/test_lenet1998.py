@@ -232,6 +232,7 @@ def test_run_recipe_reports_per_pass_errors_and_mistakes(recipe):
     assert result.images.shape == (len(result.misclassified), 28, 28)
     metrics = result.metrics()
     assert metrics["config"]["recipe"] == recipe and len(metrics["history"]) == 2
+    assert metrics["silent_maps"] == result.model.silent_maps()
 
 
 def test_online_cpu_changes_speed_not_results():
@@ -300,3 +301,15 @@ def test_section_has_the_papers_table_and_figures():
     by_quantity = {c.quantity: c for c in s.comparisons}
     assert by_quantity["trainable parameters"].ours == "60,000"
     assert by_quantity["connections"].ours == "340,908"
+
+
+def test_silent_maps_are_the_subsampling_maps_with_a_near_zero_coefficient():
+    model = lenet5_1998()
+    with torch.no_grad():
+        model.s2.weight.fill_(0.3)
+        model.s4.weight.fill_(-0.3)
+        model.s2.weight[4] = 0.019
+        model.s4.weight[[0, 15]] = torch.tensor([-0.001, 0.0])
+        model.s4.weight[7] = 0.021
+    assert model.silent_maps() == {"s2": [4], "s4": [0, 15]}
+    assert model.silent_maps(tol=0.5) == {"s2": list(range(6)), "s4": list(range(16))}

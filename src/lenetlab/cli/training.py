@@ -179,6 +179,9 @@ def run_recipe(args: argparse.Namespace) -> int:
     print(f"test error {100 * result.test_error:.2f}% ({len(result.misclassified)} digits), "
           f"training error {100 * result.train_error:.2f}%, {result.train_seconds:.1f} s; "
           f"wrote {args.out}")
+    silent = result.model.silent_maps()
+    print(f"subsampling maps left silent (|coefficient| < 0.02): S2 {silent['s2'] or 'none'}, "
+          f"S4 {silent['s4'] or 'none'} of 6 and 16")
     return 0
 
 

@@ -167,6 +167,7 @@ class PaperResult:
             "device": self.device,
             "config": asdict(self.config),
             "history": [asdict(r) for r in self.history],
+            "silent_maps": self.model.silent_maps(),
             "misclassified": self.misclassified.tolist(),
             "predicted": self.predicted.tolist(),
         }

@@ -73,6 +73,7 @@ def section(result: PaperResult, command: str, quick: bool = False) -> Section:
     rows = account(result.model.cpu(), (1, 28, 28))
     connections = sum(r.connections for r in rows)
     first = result.history[0]
+    silent = result.model.silent_maps()
     note = " (quick: subset, fewer passes)" if quick else ""
     ours = f"{pct(result.test_error)}{note}, recipe '{result.config.recipe}'"
     table_rows = [[name, err, "—", "not run here"] for name, err in PAPER_ROWS] + [
@@ -93,6 +94,8 @@ def section(result: PaperResult, command: str, quick: bool = False) -> Section:
                    f"{first.step_min:.1e} to {first.step_max:.3f}", device, command),
         Comparison("misclassified test digits" + note, "82", str(len(result.misclassified)),
                    device, command),
+        Comparison("S4 maps left silent (|coefficient| < 0.02; see LeNet1998.silent_maps)",
+                   "not reported", f"{len(silent['s4'])} of 16", device, command),
     ]
     c = result.config
     return Section(
