@@ -198,7 +198,7 @@ class LeNet1998(nn.Module):
         """The S2 and S4 maps whose coefficient is within `tol` of 0, by index.
 
         Such a map passes on only its bias: the C1 or C3 map under it has stopped mattering.
-        Under ±2.4/F_i the coefficients start uniform in ±0.48 and the C3 weights in ±0.03 or
+        Under ±2.4/F_i the coefficients start uniform in ±0.48 and the C3 weights in ±0.032 or
         less; a map whose coefficient is drawn near 0 gets too little gradient (a product of
         two small numbers) to grow and stays silent for good (seed 1: S4 maps 7, 11, 14, 15,
         drawn at −0.04, 0.03, 0.03, 0.00, all silent after 6,000 online steps and at the end).
