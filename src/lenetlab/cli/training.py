@@ -173,13 +173,14 @@ def run_recipe(args: argparse.Namespace) -> int:
 
     result = paper.run_recipe(config, train_data, test_data, progress_factory(args), report,
                               resume)
-    write_json(args.out / "metrics.json", result.metrics())
+    metrics = result.metrics()
+    write_json(args.out / "metrics.json", metrics)
     atomic_write_bytes(args.out / "curves.png", paper_section.curves(result))
     atomic_write_bytes(args.out / "mistakes.png", paper_section.mistakes(result))
     print(f"test error {100 * result.test_error:.2f}% ({len(result.misclassified)} digits), "
           f"training error {100 * result.train_error:.2f}%, {result.train_seconds:.1f} s; "
           f"wrote {args.out}")
-    silent = result.model.silent_maps()
+    silent = metrics["silent_maps"]
     print(f"subsampling maps left silent (|coefficient| < 0.02): S2 {silent['s2'] or 'none'}, "
           f"S4 {silent['s4'] or 'none'} of 6 and 16")
     return 0

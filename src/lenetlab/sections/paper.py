@@ -73,7 +73,8 @@ def section(result: PaperResult, command: str, quick: bool = False) -> Section:
     rows = account(result.model.cpu(), (1, 28, 28))
     connections = sum(r.connections for r in rows)
     first = result.history[0]
-    silent = result.model.silent_maps()
+    metrics = result.metrics()
+    silent = metrics["silent_maps"]
     note = " (quick: subset, fewer passes)" if quick else ""
     ours = f"{pct(result.test_error)}{note}, recipe '{result.config.recipe}'"
     table_rows = [[name, err, "—", "not run here"] for name, err in PAPER_ROWS] + [
@@ -122,7 +123,7 @@ def section(result: PaperResult, command: str, quick: bool = False) -> Section:
                       ["model", "paper", "lenetlab", "command"], table_rows)],
         comparisons=comparisons,
         notes=[paper.PAPER_NOTE],
-        results=result.metrics() | {"connections": connections},
+        results=metrics | {"connections": connections},
     )
 
 
